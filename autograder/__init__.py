@@ -1,0 +1,1 @@
+"""Tadrib: release, grade, report and publish an AI-training curriculum with nbgrader."""

@@ -1,0 +1,158 @@
+"""A grading worker: one submission in, its executed notebooks out, as plain data.
+
+The worker runs nbgrader's own ``autograde`` on a private copy: a throw-away course holding a
+template gradebook (the assignment only, made once per run) and the one submission. Its kernel runs
+in the sandbox. It writes nothing to the real course: the results travel back as bytes, and one
+writer (:mod:`autograder.grading`) records them. The same function runs in a local process pool or
+on Dask workers sharing the course directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from autograder.nbgrader_course import Course, StepResult
+from autograder.sandbox import Limits, grading_slot, kill_uid
+
+TEMPLATE_DB = "gradebook.db"
+
+
+@dataclass(frozen=True)
+class GradingTask:
+    """Everything a worker needs, as paths and values (picklable, no open handles)."""
+
+    course_id: str
+    module_id: str
+    student_id: str
+    submission: str
+    template: str
+    fingerprint: str
+    sandbox: bool = True
+    limits: Limits = field(default_factory=Limits)
+    cell_timeout: int = 60
+
+
+@dataclass(frozen=True)
+class GradingResult:
+    task: GradingTask
+    ok: bool
+    message: str
+    files: dict[str, bytes]
+    seconds: float
+    peak_rss_bytes: int
+
+
+def grade_task(task: GradingTask) -> GradingResult:
+    """Autograde one submission in a private course; never raises, always returns a result."""
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"tadrib-grade-{task.student_id}-"))
+    try:
+        course = _private_course(task, work)
+        result, killed = _autograde(course, task)
+        files = _collect(course.autograded_dir(task.student_id, task.module_id)) if result.success \
+            else {}
+        message = _graded(files) if result.success else _failure(result, killed, task.limits)
+        return GradingResult(task, result.success, message, files, time.monotonic() - started,
+                             _peak_rss())
+    except Exception as error:  # a worker reports, it never takes the run down
+        return GradingResult(task, False, f"grading failed: {type(error).__name__}: {error}", {},
+                             time.monotonic() - started, _peak_rss())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _private_course(task: GradingTask, work: Path) -> Course:
+    root = work / "course"
+    shutil.copytree(task.template, root)
+    dest = root / "submitted" / task.student_id / task.module_id
+    shutil.copytree(task.submission, dest, symlinks=False,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return Course(root, task.course_id, f"sqlite:///{root / TEMPLATE_DB}",
+                  cell_timeout=task.cell_timeout, worker=True)
+
+
+def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool]:
+    notebooks = max(1, len(list(Path(task.submission).glob("*.ipynb"))))
+    wall = task.limits.wall_seconds * notebooks
+    if not task.sandbox:
+        return _with_watchdog(lambda: course.autograde(task.module_id, task.student_id, force=True),
+                              wall, _kill_children)
+    with grading_slot() as uid:
+        sandboxed = course.sandboxed(uid, task.limits)
+        return _with_watchdog(lambda: sandboxed.autograde(task.module_id, task.student_id, force=True),
+                              wall, lambda: kill_uid(uid))
+
+
+def _with_watchdog(run: object, seconds: float, kill: object) -> tuple[StepResult, bool]:
+    fired = threading.Event()
+
+    def expire() -> None:
+        fired.set()
+        kill()  # type: ignore[operator]
+
+    timer = threading.Timer(seconds, expire)
+    timer.start()
+    try:
+        return run(), fired.is_set()  # type: ignore[operator]
+    finally:
+        timer.cancel()
+
+
+def _kill_children() -> int:
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    return len(children)
+
+
+def _graded(files: dict[str, bytes]) -> str:
+    import nbformat
+
+    from autograder.integrity import findings_of
+
+    findings = [f"{name}: {item}" for name, data in sorted(files.items()) if name.endswith(".ipynb")
+                for item in findings_of(nbformat.reads(data.decode("utf-8"), as_version=4))]
+    return "graded" if not findings else "flagged for review: " + "; ".join(findings)
+
+
+def _collect(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def _failure(result: StepResult, killed: bool, limits: Limits) -> str:
+    text = result.log + "\n" + result.error
+    if killed:
+        return f"stopped after the wall-time limit ({limits.wall_seconds} s per notebook)"
+    known = {
+        "DeadKernelError": "the kernel died (memory, CPU or process limit reached, or it exited)",
+        "Kernel died": "the kernel died (memory, CPU or process limit reached, or it exited)",
+        "NotJSONError": "a notebook is not valid JSON; the trainee must re-save it from JupyterLab",
+        "Notebook does not appear to be JSON": "a notebook is not valid JSON; re-save it",
+        "No notebooks found": "no notebook of the assignment was found (renamed or missing?)",
+        "Unreadable Notebook": "a notebook is unreadable (wrong nbformat?); re-save it",
+        "CellTimeoutError": "a cell ran past the time limit",
+    }
+    for needle, meaning in known.items():
+        if needle in text:
+            return meaning
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    useful = [line for line in lines if "Error" in line and not line.startswith(("File ", "raise"))]
+    return (useful or lines or ["nbgrader autograde failed"])[-1][:300]
+
+
+def _peak_rss() -> int:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * 1024

@@ -1,0 +1,321 @@
+"""`tadrib grade`: parallel, sandboxed, resumable grading on nbgrader's pipeline.
+
+Each probe is a submission of the mini module whose first answer tries an attack: if the attack
+succeeds it defines a correct ``somme`` (and scores), if it is blocked nothing is defined (0).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import notebooks as nbs
+from autograder.grading import SubmissionStatus, grade
+from autograder.nbgrader_course import Course, write_timestamp
+from autograder.sandbox import SLOT_COUNT, SLOT_UID_BASE, Limits, kill_uid, sandbox_unavailable
+from autograder.workspace import Workspace, release
+
+MODULE = "mini-01-sommes"
+NEEDS_SANDBOX = pytest.mark.skipif(sandbox_unavailable() is not None and os.environ.get("CI") != "true",
+                                   reason=f"sandbox unavailable: {sandbox_unavailable()}")
+FAST = Limits(memory_bytes=1024**3, cpu_seconds=60, processes=48, wall_seconds=20, cell_seconds=8)
+CORRECT = "def somme(xs):\n    return sum(xs)\n"
+
+
+@pytest.fixture
+def course(mini: Path, tmp_path: Path) -> tuple[Path, Path, Course]:
+    """A released mini module in a fresh workspace."""
+    workspace = tmp_path / "ws"
+    release(root=mini, workspace=workspace)
+    ws = Workspace.open(root=mini, workspace=workspace)
+    programme, _ = ws.modules(MODULE)[0]
+    return mini, workspace, ws.course(programme)
+
+
+def hand_in(course: Course, mini: Path, student: str, first_answer: str | None = None,
+            *, solved: bool = False) -> Path:
+    source = nbs.read(mini / "courses/mini-track" / MODULE / "sommes.ipynb")
+    release_nb = nbs.read(course.release_dir(MODULE) / "sommes.ipynb")
+    notebook = source if solved else release_nb
+    if first_answer is not None:
+        notebook = nbs.fill_answers(release_nb, source, [])
+        next(c for c in notebook.cells if nbs.grade_id(c) == "q1-somme").source = first_answer
+    folder = course.submitted_dir(student, MODULE)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(mini / "courses/mini-track" / MODULE / "nombres.csv", folder)
+    nbformat.write(notebook, folder / "sommes.ipynb")
+    write_timestamp(folder, datetime.now(UTC))
+    return folder
+
+
+def scores(course: Course) -> dict[str, float]:
+    return {s.student_id: s.score for s in course.scores()}
+
+
+def run(mini: Path, workspace: Path, **options: object) -> dict[str, SubmissionStatus]:
+    options.setdefault("limits", FAST)
+    return {s.student_id: s for s in grade(MODULE, root=mini, workspace=workspace, workers=2,
+                                           **options)}  # type: ignore[arg-type]
+
+
+def stock_autograde(course: Course, student: str, tmp_path: Path) -> float:
+    """The same submission graded by stock `nbgrader autograde` in a copy of the course."""
+    copy = tmp_path / f"stock-{student}"
+    shutil.copytree(course.root, copy)
+    stock = Course(copy, course.course_id)
+    stock.write_config()
+    stock.autograde(MODULE, student, force=True)
+    return scores(stock)[student]
+
+
+@NEEDS_SANDBOX
+def test_scores_match_stock_nbgrader(course: tuple[Path, Path, Course], tmp_path: Path) -> None:
+    """Does sandboxed parallel grading give exactly stock nbgrader's scores?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "full", solved=True)
+    hand_in(c, mini, "blank")
+    hand_in(c, mini, "part", CORRECT)
+    statuses = run(mini, workspace)
+    assert all(s.ok for s in statuses.values()), statuses
+    ours = scores(c)
+    assert ours == {"full": 5.0, "blank": 0.0, "part": 2.0}
+    for student, score in ours.items():
+        assert stock_autograde(c, student, tmp_path) == score
+    assert (c.autograded_dir("full", MODULE) / "sommes.ipynb").is_file()
+
+
+@NEEDS_SANDBOX
+def test_rerun_is_idempotent_and_resumes(course: tuple[Path, Path, Course]) -> None:
+    """Is a second run a no-op, a changed submission regraded, and nothing duplicated?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "a", CORRECT)
+    hand_in(c, mini, "b")
+    run(mini, workspace)
+    again = run(mini, workspace)
+    assert {s.message for s in again.values()} == {"unchanged, kept"}
+    hand_in(c, mini, "b", CORRECT)  # b resubmits
+    third = run(mini, workspace)
+    assert third["a"].message == "unchanged, kept" and third["b"].message == "graded"
+    assert scores(c) == {"a": 2.0, "b": 2.0}
+    forced = run(mini, workspace, force=True)
+    assert {s.message for s in forced.values()} == {"graded"}
+    with sqlite3.connect(c.root / "gradebook.db") as db:
+        rows = db.execute("select count(*) from submitted_assignment").fetchone()[0]
+    assert rows == 2
+
+
+@NEEDS_SANDBOX
+def test_killed_run_is_resumed(course: tuple[Path, Path, Course], tmp_path: Path) -> None:
+    """After a kill -9 mid-run, does a new run grade what is missing and keep what is done?"""
+    mini, workspace, c = course
+    for index in range(4):
+        hand_in(c, mini, f"t{index}", CORRECT if index % 2 else None)
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\nfrom autograder.grading import grade\n"
+        "if __name__ == '__main__':\n"
+        f"    grade({MODULE!r}, root=Path({str(mini)!r}), workspace=Path({str(workspace)!r}), "
+        "workers=1)\n", encoding="utf-8")
+    child = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).parents[1])
+    results = c.root / ".tadrib/grading" / f"{MODULE}.json"
+    deadline = time.monotonic() + 120
+    while not results.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child.kill()  # kill -9 while the others are still being graded
+    child.wait()
+    statuses = run(mini, workspace)
+    assert all(s.ok for s in statuses.values())
+    assert any(s.message == "unchanged, kept" for s in statuses.values())
+    assert scores(c) == {"t0": 0.0, "t1": 2.0, "t2": 0.0, "t3": 2.0}
+
+
+@NEEDS_SANDBOX
+def test_busy_database_delays_grading(course: tuple[Path, Path, Course]) -> None:
+    """Does another process holding the gradebook for a while delay grading, not abort it?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "a", CORRECT)
+    holder = sqlite3.connect(c.root / "gradebook.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release_later = threading.Timer(12, lambda: holder.execute("COMMIT"))
+    release_later.start()
+    try:
+        statuses = run(mini, workspace)
+    finally:
+        release_later.join()
+        holder.close()
+    assert statuses["a"].ok, statuses["a"].message
+    assert scores(c) == {"a": 2.0}
+
+
+ATTACKS = {
+    # name: (first answer trying the attack; defines somme only if the attack worked)
+    "read-solutions": "open({source!r}).read()\n" + CORRECT,
+    "read-gradebook": "open({gradebook!r}, 'rb').read(100)\n" + CORRECT,
+    "write-gradebook": "import sqlite3\nsqlite3.connect({gradebook!r}).execute("
+                       "'update grade set auto_score = 99').connection.commit()\n" + CORRECT,
+    "read-other-submission": "open({other!r}).read()\n" + CORRECT,
+    "network": "import socket\nsocket.create_connection(('127.0.0.1', 5432), timeout=3)\n" + CORRECT,
+    "list-workspace": "import os\nassert os.listdir({workspace!r})\n" + CORRECT,
+}
+
+
+@NEEDS_SANDBOX
+def test_attacks_are_blocked(course: tuple[Path, Path, Course]) -> None:
+    """Is each attack blocked (0 points) while the honest submission keeps its grade?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "honest", CORRECT)
+    paths = {"source": str(c.source_dir(MODULE) / "sommes.ipynb"),
+             "gradebook": str(c.root / "gradebook.db"),
+             "other": str(c.submitted_dir("honest", MODULE) / "sommes.ipynb"),
+             "workspace": str(workspace)}
+    for name, code in ATTACKS.items():
+        hand_in(c, mini, name, code.format(**paths))
+    statuses = run(mini, workspace)
+    assert all(s.ok for s in statuses.values()), statuses
+    graded = scores(c)
+    assert graded["honest"] == 2.0
+    for name in ATTACKS:
+        assert graded[name] == 0.0, f"attack {name} was not blocked"
+
+
+@NEEDS_SANDBOX
+def test_background_process_is_gone_after_grading(course: tuple[Path, Path, Course]) -> None:
+    """Is a process the submission left running killed when its grading ends?"""
+    mini, workspace, c = course
+    code = ("import subprocess\nsubprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+            + CORRECT)
+    hand_in(c, mini, "daemon", code)
+    statuses = run(mini, workspace)
+    assert statuses["daemon"].ok
+    leftovers = [SLOT_UID_BASE + slot for slot in range(SLOT_COUNT)
+                 if kill_uid(SLOT_UID_BASE + slot)]
+    assert leftovers == []
+
+
+BAD_INPUTS = {
+    "not-json": lambda folder: (folder / "sommes.ipynb").write_text("{ceci n'est pas du JSON"),
+    "empty-file": lambda folder: (folder / "sommes.ipynb").write_text(""),
+    "wrong-nbformat": lambda folder: (folder / "sommes.ipynb").write_text(
+        '{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}'),
+    "renamed": lambda folder: (folder / "sommes.ipynb").rename(folder / "mes-sommes.ipynb"),
+}
+
+RUNAWAY = {
+    "loop-ignoring-sigint": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "while True:\n    pass\n",
+    "memory-bomb": "blocs = []\nwhile True:\n    blocs.append(bytearray(256 * 1024 * 1024))\n",
+    "fork-bomb": "import os\nwhile True:\n    os.fork()\n",
+}
+
+
+@NEEDS_SANDBOX
+def test_bad_inputs_get_a_status_and_others_are_graded(course: tuple[Path, Path, Course]) -> None:
+    """Does each broken or hostile submission get a clear status, the others their grades?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "honest", CORRECT)
+    for name, breaks in BAD_INPUTS.items():
+        breaks(hand_in(c, mini, name, CORRECT))
+    for name, code in RUNAWAY.items():
+        hand_in(c, mini, name, code + CORRECT)
+    statuses = run(mini, workspace)
+    assert statuses["honest"].ok and scores(c)["honest"] == 2.0
+    for name in [*BAD_INPUTS, *RUNAWAY]:
+        status = statuses[name]
+        assert status.message, name
+        if status.ok:  # graded: the runaway code must not have earned the points
+            assert scores(c).get(name, 0.0) == 0.0, name
+    assert "JSON" in statuses["not-json"].message or not statuses["not-json"].ok
+    assert statuses["renamed"].ok is False or scores(c).get("renamed", 0.0) == 0.0
+    assert not any(kill_uid(SLOT_UID_BASE + slot) for slot in range(SLOT_COUNT))
+
+
+def test_refuses_without_sandbox_support(course: tuple[Path, Path, Course],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bubblewrap is missing, does grading refuse with the fix instead of running unsandboxed?"""
+    from autograder.sandbox import SandboxError
+
+    mini, workspace, c = course
+    hand_in(c, mini, "a", CORRECT)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxError, match=r"bubblewrap|root"):
+        grade(MODULE, root=mini, workspace=workspace)
+    assert c.scores() == []
+
+
+SUBVERSIONS = {
+    "input-transformer": "get_ipython().input_transformers_cleanup.append(\n"
+                         "    lambda lines: [l for l in lines if not l.lstrip().startswith('assert')])\n",
+    "always-equal": "class Toujours:\n    def __eq__(self, other):\n        return True\n"
+                    "def somme(xs):\n    return Toujours()\nresultat = Toujours()\n",
+    "patched-helper": "import math\nmath_isclose = math.isclose\nimport numpy\n"
+                      "numpy.isclose = lambda *a, **k: True\n",
+    "overwritten-builtin": "import builtins\nbuiltins.sum = lambda xs: 3\n"
+                           "def somme(xs):\n    return sum(xs)\n",
+    "hidden-tracebacks": "get_ipython().showtraceback = lambda *a, **k: None\n",
+    "event-callback": "def effacer(resultat):\n    resultat.error_in_exec = None\n"
+                      "get_ipython().events.register('post_run_cell', effacer)\n",
+}
+
+
+@NEEDS_SANDBOX
+def test_subverted_kernels_are_flagged(course: tuple[Path, Path, Course]) -> None:
+    """Is a submission that subverts its kernel flagged for review with 0 points, others unchanged
+    (an honest one using matplotlib, which registers IPython callbacks of its own, included)?"""
+    mini, workspace, c = course
+    hand_in(c, mini, "honest", "import matplotlib.pyplot as plt\n" + CORRECT)
+    for name, code in SUBVERSIONS.items():
+        hand_in(c, mini, name, code)
+    statuses = run(mini, workspace)
+    assert statuses["honest"].message == "graded"
+    graded = {s.student_id: s for s in c.scores()}
+    assert graded["honest"].score == 2.0 and not graded["honest"].needs_manual_grade
+    for name in SUBVERSIONS:
+        assert statuses[name].message.startswith("flagged for review"), (name, statuses[name])
+        assert graded[name].score == 0.0 and graded[name].needs_manual_grade, name
+
+
+@NEEDS_SANDBOX
+def test_deleted_test_cell_is_put_back(course: tuple[Path, Path, Course]) -> None:
+    """Does deleting a test cell score 0 for it, not 'needs manual grading' forever?"""
+    mini, workspace, c = course
+    folder = hand_in(c, mini, "sans-test")
+    notebook = nbformat.read(folder / "sommes.ipynb", as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if nbs.grade_id(cell) != "q1-tests"]
+    retyped = next(cell for cell in notebook.cells if nbs.grade_id(cell) == "q2-tests")
+    retyped.cell_type, retyped.source = "markdown", "plus de test ici"
+    retyped.pop("outputs", None)
+    retyped.pop("execution_count", None)
+    nbformat.write(notebook, folder / "sommes.ipynb")
+    statuses = run(mini, workspace)
+    assert statuses["sans-test"].ok, statuses["sans-test"]
+    [score] = c.scores()
+    assert score.score == 0.0 and not score.needs_manual_grade
+    graded = nbformat.read(c.autograded_dir("sans-test", MODULE) / "sommes.ipynb", as_version=4)
+    assert {"q1-tests", "q2-tests"} <= {nbs.grade_id(cell) for cell in graded.cells}
+
+
+@NEEDS_SANDBOX
+def test_odd_but_honest_submissions_are_graded(course: tuple[Path, Path, Course]) -> None:
+    """Are a missing data file, another kernel and a huge output handled, and the answer graded?"""
+    mini, workspace, c = course
+    (hand_in(c, mini, "sans-donnees", CORRECT) / "nombres.csv").unlink()
+    other = hand_in(c, mini, "autre-noyau", CORRECT)
+    notebook = nbformat.read(other / "sommes.ipynb", as_version=4)
+    notebook.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    nbformat.write(notebook, other / "sommes.ipynb")
+    hand_in(c, mini, "bavard", "for i in range(200_000):\n    print('ligne', i)\n" + CORRECT)
+    statuses = run(mini, workspace)
+    assert all(s.ok for s in statuses.values()), statuses
+    assert scores(c) == {"sans-donnees": 2.0, "autre-noyau": 2.0, "bavard": 2.0}
+    graded = c.autograded_dir("bavard", MODULE) / "sommes.ipynb"
+    assert graded.stat().st_size < 2 * 1024 * 1024  # nbgrader's LimitOutput kept it small
