@@ -38,10 +38,17 @@ def test_demo_prints_table_and_outputs(first_run: tuple[Path, str]) -> None:
     assert list((workspace / "courses").glob("*/feedback/*/*/*.html"))
 
 
-def test_report_matches_simulated_cohort(first_run: tuple[Path, str]) -> None:
+@pytest.fixture(scope="module")
+def second_run(first_run: tuple[Path, str]) -> DemoResult:
+    """The demo run again on the same workspace, as a Python function (one run for two tests)."""
+    workspace, _ = first_run
+    return demo(trainees=TRAINEES, workspace=workspace, root=REPO)
+
+
+def test_report_matches_simulated_cohort(first_run: tuple[Path, str], second_run: DemoResult) -> None:
     """Do exactly the fully-solved trainees complete, blanks score 0, partials in between?"""
     workspace, _ = first_run
-    again: DemoResult = demo(trainees=TRAINEES, workspace=workspace, root=REPO)
+    again = second_run
     profile = {t.student_id: t.profile for t in again.cohort}
     assert set(profile.values()) == {"solved", "partial", "blank"}
     completed = {r.student_id for r in again.report.completion if r.completed}
@@ -59,10 +66,9 @@ def test_report_matches_simulated_cohort(first_run: tuple[Path, str]) -> None:
             assert row["passed"] == "True"
 
 
-def test_second_run_grades_nothing_again(first_run: tuple[Path, str]) -> None:
+def test_second_run_grades_nothing_again(second_run: DemoResult) -> None:
     """Is a second run idempotent: unchanged submissions kept, not regraded?"""
-    workspace, _ = first_run
-    again = demo(trainees=TRAINEES, workspace=workspace, root=REPO)
+    again = second_run
     assert again.statuses and all(s.message == "unchanged, kept" for s in again.statuses)
 
 
