@@ -14,7 +14,8 @@ Who is who:
         amina: [data-scientist, bootcamp-sante]
       coordinators: [karim]   # read <workspace>/reports
 
-  Instructors join ``nbgrader-<course>`` and ``formgrade-<course>``; coordinators ``coordinators``.
+  Instructors join ``nbgrader-<course>`` and ``formgrade-<course>``; coordinators ``coordinators``
+  and find the reports in ``~/rapports`` (a link to ``<workspace>/reports``, which they may read).
 * the first-run admin (``--admin``, default ``admin``) signs up first and approves the others.
 
 The programme's own settings (an OAuthenticator for its single sign-on, an LTI authenticator…)
@@ -54,6 +55,8 @@ DEFAULT_IP = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_ADMIN = "admin"
 STAFF_FILE = "staff.yml"
+REPORTS_LINK = "rapports"
+"""In a coordinator's home: a link to the workspace's reports, read-only for them."""
 EXTRA_CONFIG = "jupyterhub_config.py"
 """The programme's own JupyterHub settings (e.g. its single sign-on), loaded after tadrib's."""
 START_TIMEOUT_S = 120
@@ -254,10 +257,25 @@ def _lay_out(ws: Workspace, plan: HubPlan) -> None:
     _folder(reports, 0o750)
     accounts.ensure_group(accounts.COORDINATORS_GROUP)
     accounts.grant(reports, [f"g:{accounts.COORDINATORS_GROUP}:rX"])
+    for coordinator in plan.groups.get("coordinators", []):
+        _link(Path(pwd.getpwnam(accounts.unix_name(coordinator)).pw_dir) / REPORTS_LINK, reports)
     titles = {c.id: c.title for c in plan.courses}
     common = exchange_config(exchange)
     _write_jupyter_config(Path(plan.grader_config_dir), common, titles, trainee=False)
     _write_jupyter_config(Path(plan.trainee_config_dir), common, titles, trainee=True)
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target``, owned by root, so it shows in the user's JupyterLab file browser."""
+    if link.is_symlink() and link.resolve() == target.resolve():
+        return
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists():
+        raise HubError(f"{link}: exists and is not tadrib's link to {target}; move it away so the "
+                       "coordinator's reports can be linked there.")
+    link.symlink_to(target, target_is_directory=True)
+    os.lchown(link, 0, 0)
 
 
 def _folder(path: Path, mode: int, *, uid: int = 0, gid: int = 0) -> None:

@@ -160,7 +160,10 @@ def test_module_round_trip_through_the_hub(workspace: tuple[Path, Path]) -> None
             # the reports: coordinators read them, trainees cannot
             reports = ws / "reports"
             (reports / "modules.csv").write_text("student_id,module\n", encoding="utf-8")
-            assert _as_user(unix_name("coord-hub"), "cat", str(reports / "modules.csv")).returncode == 0
+            coord_home = Path(os.path.expanduser(f"~{unix_name('coord-hub')}"))
+            assert _as_user(unix_name("coord-hub"), "cat",
+                            str(coord_home / "rapports" / "modules.csv")).returncode == 0
+            assert _as_user(unix_name("coord-hub"), "touch", str(reports / "x.csv")).returncode != 0
             assert _as_user(unix_name(badr), "ls", str(reports)).returncode != 0
             inbound = ws / "exchange" / COURSE / "inbound"
             theirs = next((inbound / amal).iterdir())
@@ -204,6 +207,11 @@ def test_module_round_trip_through_the_hub(workspace: tuple[Path, Path]) -> None
             rows = report(root=root, workspace=ws).completion
             completed = {r.student_id for r in rows if getattr(r, "completed", False)}
             assert completed == {amal}, rows
+            from autograder.steering import read_enrolments
+
+            enrolled = list(read_enrolments(Workspace.open(root=root, workspace=ws)))
+            assert {e.student_id for e in enrolled} == {amal, badr}
+            assert {e.student_id for e in enrolled if e.completed_at is not None} == {amal}
         assert not processes_of([unix_name(u) for u in plan.users])
     finally:
         if plan is not None:
