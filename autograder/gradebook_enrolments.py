@@ -46,7 +46,7 @@ maxima AS MATERIALIZED (
      WHERE n.assignment_id = a.id) AS top
   FROM assignment a WHERE a.name IN (SELECT module FROM catalogue)),
 submission AS (
-  SELECT sa.student_id AS student, m.module AS module, sa.timestamp AS ts,
+  SELECT sa.student_id AS student, sa.assignment_id AS assignment, sa.timestamp AS ts,
     sum(CASE WHEN g.manual_score IS NOT NULL
              THEN g.manual_score + CASE WHEN g.extra_credit IS NOT NULL THEN g.extra_credit
                                        ELSE 0.0 END
@@ -54,42 +54,42 @@ submission AS (
              THEN g.auto_score + CASE WHEN g.extra_credit IS NOT NULL THEN g.extra_credit
                                      ELSE 0.0 END
              ELSE 0.0 END) AS score,
-    max(m.top) AS top,
     max(CASE WHEN g.needs_manual_grade THEN 1 ELSE 0 END) AS manual
   FROM grade g
-    JOIN submitted_notebook sn ON sn.id = g.notebook_id
-    JOIN submitted_assignment sa ON sa.id = sn.assignment_id
-    JOIN maxima m ON m.assignment = sa.assignment_id
-  GROUP BY sa.id, sa.student_id, m.module, sa.timestamp),
+    {join} submitted_notebook sn ON sn.id = g.notebook_id
+    {join} submitted_assignment sa ON sa.id = sn.assignment_id
+  GROUP BY sa.id),  -- student_id, assignment_id and timestamp depend on the primary key
 judged AS (
-  SELECT s.student, s.module, s.ts, c.programme, c.position, c.need_pass, c.need_submit,
-    CASE WHEN s.manual = 0 AND s.top > 0 AND s.score + {epsilon} >= c.mark * s.top
+  SELECT s.student, m.module, s.ts, c.programme, c.position, c.need_pass, c.need_submit,
+    CASE WHEN s.manual = 0 AND m.top > 0 AND s.score + {epsilon} >= c.mark * m.top
          THEN 1 ELSE 0 END AS pass
-  FROM submission s JOIN catalogue c ON c.module = s.module),
-outcome AS (
-  SELECT student, programme, position, need_pass, need_submit, max(pass) AS passed,
-    min(CASE WHEN pass = 1 THEN ts END) AS passed_at, max(ts) AS last_at, min(ts) AS first_at,
-    {quarters_of_rows} AS quarters
-  FROM judged GROUP BY student, module, programme, position, need_pass, need_submit)
-SELECT student, programme, min(first_at),
-  sum(CASE WHEN passed = 1 THEN need_pass ELSE 0 END), sum(need_submit),
-  max(CASE WHEN passed = 1 AND need_pass > 0 THEN passed_at END),
-  max(CASE WHEN need_submit > 0 THEN last_at END),
-  {quarters_of_modules}
-FROM outcome GROUP BY student, programme, position ORDER BY student, position
+  FROM submission s {join} maxima m ON m.assignment = s.assignment
+    {join} catalogue c ON c.module = m.module)
+-- nbgrader's gradebook holds at most one submission per trainee and assignment (unique
+-- (assignment_id, student_id); assignment names are unique), so each row of judged is the one
+-- outcome of a (trainee, module) and completion.module_outcomes' "best submission" is that row
+SELECT student, programme, min(ts),
+  sum(CASE WHEN pass = 1 THEN need_pass ELSE 0 END), sum(need_submit),
+  max(CASE WHEN pass = 1 AND need_pass > 0 THEN ts END),
+  max(CASE WHEN need_submit > 0 THEN ts END),
+  {quarters_of_rows}
+FROM judged GROUP BY student, programme, position ORDER BY student, position
 """
 
 _DIALECT = {
     "sqlite": {
         "quarters_of_rows": "group_concat(DISTINCT CAST(substr(ts, 1, 4) AS INTEGER) * 4"
                             " + (CAST(substr(ts, 6, 2) AS INTEGER) - 1) / 3)",
-        "quarters_of_modules": "group_concat(DISTINCT quarters)",
         "values": "(?, ?, ?, ?, ?, ?)",
+        # CROSS JOIN fixes SQLite's join order: one scan of grade, each row's notebook and
+        # submission found by primary key (left free, it scanned grade once per module); then
+        # each submission's module looked up in the small tables, not the other way round
+        "join": "CROSS JOIN",
     },
     "postgresql": {
         "quarters_of_rows": "string_agg(DISTINCT (CAST(EXTRACT(YEAR FROM ts) AS INTEGER) * 4"
                             " + (CAST(EXTRACT(MONTH FROM ts) AS INTEGER) - 1) / 3)::text, ',')",
-        "quarters_of_modules": "string_agg(DISTINCT quarters, ',')",
+        "join": "JOIN",
         "values": "(%s::text, %s::text, %s::integer, %s::float8, %s::integer, %s::integer)",
     },
 }
@@ -99,7 +99,7 @@ _DIALECT = {
 # connection only.
 _SETTINGS = {
     "sqlite": ("PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -262144",
-               "PRAGMA mmap_size = 8589934592", "PRAGMA threads = 2"),
+               "PRAGMA mmap_size = 1073741824", "PRAGMA threads = 2"),
     "postgresql": ("SET work_mem = '256MB'", "SET TIME ZONE 'UTC'"),
 }
 
