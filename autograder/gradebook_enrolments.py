@@ -32,8 +32,8 @@ POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://",
                      "postgresql+psycopg2://")
 
 # nbgrader's Grade.score, Assignment.max_score and needs_manual_grade (nbgrader/api.py), per
-# submission; then the best submission per (trainee, module) as completion.module_outcomes keeps
-# it; then completion.completion per (trainee, programme).
+# submission; each submission judged against its module's pass mark (the one outcome of that
+# trainee and module, see below); then completion.completion per (trainee, programme).
 _QUERY = """
 WITH catalogue(module, programme, position, mark, need_pass, need_submit) AS (VALUES {values}),
 maxima AS MATERIALIZED (
@@ -59,12 +59,14 @@ submission AS (
     {join} submitted_notebook sn ON sn.id = g.notebook_id
     {join} submitted_assignment sa ON sa.id = sn.assignment_id
   GROUP BY sa.id),  -- student_id, assignment_id and timestamp depend on the primary key
+modules AS MATERIALIZED (
+  SELECT m.assignment, m.module, m.top, c.programme, c.position, c.mark, c.need_pass, c.need_submit
+  FROM maxima m JOIN catalogue c ON c.module = m.module),
 judged AS (
-  SELECT s.student, m.module, s.ts, c.programme, c.position, c.need_pass, c.need_submit,
-    CASE WHEN s.manual = 0 AND m.top > 0 AND s.score + {epsilon} >= c.mark * m.top
+  SELECT s.student, x.module, s.ts, x.programme, x.position, x.need_pass, x.need_submit,
+    CASE WHEN s.manual = 0 AND x.top > 0 AND s.score + {epsilon} >= x.mark * x.top
          THEN 1 ELSE 0 END AS pass
-  FROM submission s {join} maxima m ON m.assignment = s.assignment
-    {join} catalogue c ON c.module = m.module)
+  FROM submission s {join} modules x ON x.assignment = s.assignment)
 -- nbgrader's gradebook holds at most one submission per trainee and assignment (unique
 -- (assignment_id, student_id); assignment names are unique), so each row of judged is the one
 -- outcome of a (trainee, module) and completion.module_outcomes' "best submission" is that row
@@ -83,7 +85,8 @@ _DIALECT = {
         "values": "(?, ?, ?, ?, ?, ?)",
         # CROSS JOIN fixes SQLite's join order: one scan of grade, each row's notebook and
         # submission found by primary key (left free, it scanned grade once per module); then
-        # each submission's module looked up in the small tables, not the other way round
+        # each submission's module looked up in the small table of modules (an automatic index),
+        # not the submissions indexed for each module
         "join": "CROSS JOIN",
     },
     "postgresql": {
