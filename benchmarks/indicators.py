@@ -124,7 +124,7 @@ def versus_stock(base: Path, trainees: int, modules: int) -> float:
     assert code == 0, "nbgrader export failed"
     exported = sum(1 for _ in (course / "grades.csv").open(encoding="utf-8")) - 1
     runs = []
-    for _ in range(3):  # the first run also imports matplotlib, jinja2 and jsonschema
+    for _ in range(6):  # the first run also imports matplotlib, jinja2 and jsonschema
         started = time.perf_counter()
         indicators(quarter=QUARTER, root=root, workspace=ws, db_url="")
         runs.append(time.perf_counter() - started)
