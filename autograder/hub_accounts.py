@@ -58,8 +58,9 @@ def _run(command: list[str]) -> None:
 
 def require_root() -> None:
     if os.geteuid() != 0:
-        raise AccountError("tadrib hub starts one Jupyter server per user as that user's Unix account, "
-                           "which needs root: run it with sudo (or as the hub's service user root).")
+        raise AccountError("tadrib hub creates a Unix account per user, runs each user's server as that "
+                           "account and owns the exchange's folders, which needs root: run it with "
+                           "sudo on the hub machine.")
     if shutil.which("setfacl") is None:
         raise AccountError("setfacl is missing; install Debian's acl package (apt-get install acl).")
 

@@ -216,3 +216,16 @@ def test_module_round_trip_through_the_hub(workspace: tuple[Path, Path]) -> None
     finally:
         if plan is not None:
             remove_hub_accounts(plan)
+
+
+def test_hub_commands_need_root_and_say_so(workspace: tuple[Path, Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run by an ordinary user, does each hub command stop with a message that says why and what
+    to do, before creating anything?"""
+    root, ws = workspace
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    for command in (["start"], ["publish", MODULE], ["collect", MODULE], ["return-feedback", MODULE]):
+        result = run_tadrib("hub", *command, "--root", str(root), "--workspace", str(ws / "ailleurs"))
+        assert result.exit_code == 1, (command, result.output)
+        assert "needs root" in result.output and "Traceback" not in result.output
+    assert not (ws / "ailleurs").exists()
