@@ -245,6 +245,15 @@ def _print_completion(done: Report, console: Console) -> None:
         table.add_row(programme, str(len(rows)), str(passed), str(completed),
                       f"{100 * completed / len(rows):.0f} %")
     console.print(table)
+    if done.gateway is not None:
+        usage = Table(title="Crédits d'inférence (passerelle Mistral) par cohorte, "
+                            "petites cohortes masquées")
+        for column in ("cohorte", "requêtes", "jetons", "stagiaires actifs"):
+            usage.add_column(column, justify="left" if column == "cohorte" else "right")
+        for line in done.gateway:
+            usage.add_row(line.cohort, *("<k" if v is None else str(v)
+                                         for v in (line.requests, line.tokens, line.trainees)))
+        console.print(usage)
     for path in done.files:
         console.print(f"report: {path}")
 

@@ -1,4 +1,5 @@
-"""``tadrib report``: per trainee and module (score, passed), per programme (who completed), as CSV.
+"""``tadrib report``: per trainee and module (score, passed), per programme (who completed), as CSV;
+and, where the Mistral gateway runs, its usage per cohort (small cohorts suppressed).
 
 Rows come from the gradebooks through :mod:`autograder.completion`; only pseudonymous student ids
 appear (the ids nbgrader grades under).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.completion import (
     CompletionRow,
@@ -19,6 +21,9 @@ from autograder.completion import (
 )
 from autograder.workspace import Workspace
 
+if TYPE_CHECKING:
+    from autograder.mistral.gateway_ledger import CohortUsage
+
 MODULES_CSV = "modules.csv"
 COMPLETION_CSV = "completion.csv"
 
@@ -28,6 +33,8 @@ class Report:
     outcomes: dict[str, list[ModuleOutcome]]
     completion: list[CompletionRow]
     files: tuple[Path, ...]
+    gateway: list[CohortUsage] | None = None
+    """Inference credits spent through the gateway, per cohort then the total; None without one."""
 
 
 def report(*, root: Path | None = None, workspace: Path | None = None,
@@ -45,9 +52,16 @@ def report(*, root: Path | None = None, workspace: Path | None = None,
         outcomes[programme.id] = module_outcomes(results, programme)
         rows += completion(outcomes[programme.id], programme)
     ws.reports_dir.mkdir(parents=True, exist_ok=True)
-    files = (_write_modules(ws.reports_dir / MODULES_CSV, outcomes),
+    files: tuple[Path, ...] = (_write_modules(ws.reports_dir / MODULES_CSV, outcomes),
              _write_completion(ws.reports_dir / COMPLETION_CSV, rows))
-    return Report(outcomes, rows, files)
+    gateway = None
+    from autograder.mistral.gateway_ledger import GATEWAY_DB, gateway_usage
+    from autograder.roster import PRIVATE_DIR
+
+    if (ws.path / PRIVATE_DIR / GATEWAY_DB).is_file():  # the gateway's books, never created here
+        lines, total, usage_csv = gateway_usage(workspace=ws.path)
+        gateway, files = [*lines, total], (*files, usage_csv)
+    return Report(outcomes, rows, files, gateway)
 
 
 def _iso(value: object) -> str:

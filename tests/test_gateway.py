@@ -23,7 +23,7 @@ from autograder.mistral.app import create_app
 from autograder.mistral.gateway import QUOTA_HEADER, GatewaySettings, running_gateway, serving
 from autograder.mistral.gateway_ledger import GatewayError, Ledger, Quotas, suppress_cohorts
 from autograder.roster import Roster, TraineeRow, store
-from tests.conftest import run_tadrib
+from tests.conftest import MINI, copy_catalogue, run_tadrib
 
 CHAT = "tadrib-classroom-small"
 EMBED = "tadrib-classroom-embed"
@@ -262,3 +262,26 @@ def test_usage_command_writes_the_cohort_csv(workspace: Path, upstream: tuple[st
     ledger = Ledger(workspace)
     assert ledger.by_cohort() == [("2026-A", 1, ledger.by_cohort()[0][2], 1)]
     ledger.close()
+
+
+
+def test_coordinators_report_shows_the_usage_per_cohort(workspace: Path, tmp_path: Path,
+                                                          upstream: tuple[str, Capture]) -> None:
+    """Does `tadrib report`, the coordinator's report, show the gateway's usage per cohort (small
+    cohorts hidden) where a gateway runs, and leave a workspace without one untouched?"""
+    url, _ = upstream
+    root = copy_catalogue(MINI, tmp_path / "catalogue")
+    plain = tmp_path / "autre"
+    result = run_tadrib("report", "--root", str(root), "--workspace", str(plain))
+    assert result.exit_code == 0, result.output
+    assert "Crédits" not in result.output and not (plain / "private" / "gateway.db").exists()
+    token = _token(workspace, "2026-A")
+    with running_gateway(_settings(workspace, url)) as gateway:
+        answer = httpx.post(f"{gateway}/v1/embeddings", headers={"authorization": f"Bearer {token}"},
+                            json={"model": EMBED, "input": ["bonjour"]}, timeout=60)
+        assert answer.status_code == 200, answer.text
+    result = run_tadrib("report", "--root", str(root), "--workspace", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert "Crédits d'inférence" in result.output  # the table (rich wraps its title)
+    assert "2026-A" in result.output and "<k" in result.output  # one active trainee < k = 10
+    assert (workspace / "reports" / "gateway_usage.csv").is_file()
