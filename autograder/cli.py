@@ -251,8 +251,7 @@ def _print_completion(done: Report, console: Console) -> None:
         for column in ("cohorte", "requêtes", "jetons", "stagiaires actifs"):
             usage.add_column(column, justify="left" if column == "cohorte" else "right")
         for line in done.gateway:
-            usage.add_row(line.cohort, *("<k" if v is None else str(v)
-                                         for v in (line.requests, line.tokens, line.trainees)))
+            usage.add_row(line.cohort, *line.cells("<k"))
         console.print(usage)
     for path in done.files:
         console.print(f"report: {path}")

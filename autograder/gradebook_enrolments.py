@@ -59,6 +59,8 @@ submission AS (
     {join} submitted_notebook sn ON sn.id = g.notebook_id
     {join} submitted_assignment sa ON sa.id = sn.assignment_id
   GROUP BY sa.id),  -- student_id, assignment_id and timestamp depend on the primary key
+-- kept apart from maxima: built from that materialized table, it is the one SQLite indexes on the
+-- fly for the lookup of each submission's module (one CTE with both lost that index)
 modules AS MATERIALIZED (
   SELECT m.assignment, m.module, m.top, c.programme, c.position, c.mark, c.need_pass, c.need_submit
   FROM maxima m JOIN catalogue c ON c.module = m.module),

@@ -439,7 +439,7 @@ def _course_of(ws: Workspace, module: str) -> tuple[Programme, Path]:
 def publish(*, module: str, root: Path | None = None, workspace: Path | None = None,
             db_url: str | None = None) -> None:
     """Release ``module`` (nbgrader generate_assignment) and put it in the exchange's outbound."""
-    accounts.require_root()  # the exchange's folders belong to root and the courses' staff
+    accounts.require_root()
     from autograder.hub_exchange import release_to_exchange
     from autograder.workspace import release
 
@@ -452,7 +452,7 @@ def publish(*, module: str, root: Path | None = None, workspace: Path | None = N
 def collect(*, module: str, root: Path | None = None, workspace: Path | None = None,
             db_url: str | None = None) -> list[str]:
     """Collect each trainee's latest submission of ``module``; returns who submitted."""
-    accounts.require_root()  # the exchange's folders belong to root and the courses' staff
+    accounts.require_root()
     from autograder.hub_exchange import collect_from_exchange
 
     ws = Workspace.open(root=root, workspace=workspace, db_url=db_url)
@@ -465,7 +465,7 @@ def collect(*, module: str, root: Path | None = None, workspace: Path | None = N
 def return_feedback(*, module: str, root: Path | None = None, workspace: Path | None = None,
                     db_url: str | None = None) -> None:
     """Put the feedback of ``module`` (``tadrib feedback``) in the exchange for the trainees."""
-    accounts.require_root()  # the exchange's folders belong to root and the courses' staff
+    accounts.require_root()
     from autograder.hub_exchange import release_feedback_to_exchange
 
     ws = Workspace.open(root=root, workspace=workspace, db_url=db_url)

@@ -57,6 +57,8 @@ def _run(command: list[str]) -> None:
 
 
 def require_root() -> None:
+    """Every hub command needs root (accounts, servers run as their users, the exchange's folders
+    owned by root and the courses' staff) and setfacl; checked before the workspace is touched."""
     if os.geteuid() != 0:
         raise AccountError("tadrib hub creates a Unix account per user, runs each user's server as that "
                            "account and owns the exchange's folders, which needs root: run it with "

@@ -167,6 +167,6 @@ def gateway_usage(day_from: str | None, day_to: str | None, k: int, workspace: P
         lines, total, path = gateway_ledger.gateway_usage(
             workspace=(workspace or default_workspace()).resolve(), day_from=day_from, day_to=day_to, k=k)
     for line in [*lines, total]:
-        cells = ("<k" if v is None else str(v) for v in (line.requests, line.tokens, line.trainees))
+        cells = line.cells("<k")
         click.echo("\t".join((line.cohort, *cells)))
     click.echo(f"-> {path}")

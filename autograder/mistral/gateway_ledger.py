@@ -24,11 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autograder.redact import Names
 from autograder.roster import PRIVATE_DIR, Roster
 from autograder.suppression import DEFAULT_K, suppress_line
+
+if TYPE_CHECKING:
+    from autograder.redact import Names
 
 GATEWAY_DB = "gateway.db"
 EXTRA_NAMES_FILE = "names.txt"
@@ -115,6 +117,10 @@ class CohortUsage:
     tokens: int | None
     trainees: int | None
 
+    def cells(self, hidden: str) -> tuple[str, ...]:
+        """Requests, tokens and active trainees as text, ``hidden`` where suppressed."""
+        return tuple(hidden if v is None else str(v) for v in (self.requests, self.tokens, self.trainees))
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS token (token_hash TEXT PRIMARY KEY, pseudonym TEXT NOT NULL, "
@@ -165,6 +171,8 @@ class Ledger:
             rows = db.execute("SELECT first_name, last_name, national_id FROM trainee").fetchall()
         extra = self.roster.folder / EXTRA_NAMES_FILE
         more = extra.read_text(encoding="utf-8").splitlines() if extra.exists() else []
+        from autograder.redact import Names  # phonenumbers and stdnum: only where redacting
+
         return Names.of([f"{first} {last}" for first, last, _ in rows] + [m for m in more if m.strip()],
                         [n for _, _, n in rows if n])
 
@@ -285,6 +293,5 @@ def gateway_usage(*, workspace: Path, day_from: str | None = None, day_to: str |
         out = csv.writer(handle)
         out.writerow(["cohort", "requests", "tokens", "active_trainees"])
         for line in [*lines, total]:
-            out.writerow([line.cohort, *("" if v is None else v
-                                         for v in (line.requests, line.tokens, line.trainees))])
+            out.writerow([line.cohort, *line.cells("")])
     return lines, total, path
