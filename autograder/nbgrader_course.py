@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -38,7 +39,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import parse_utc
 from sqlalchemy import case, create_engine, func, insert, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SAWarning
 from traitlets.config import Config
 
 from autograder.catalogue import Module
@@ -51,6 +52,10 @@ TEXT_STUB = "VOTRE RÉPONSE ICI"
 CELL_TIMEOUT_S = 60
 TIMESTAMP_FILE = "timestamp.txt"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+
+# nbgrader 0.9's gradebook adds objects to its SQLAlchemy 2 session in a way that warns on every
+# graded submission (hundreds of lines in a demo run); harmless, and not ours to fix
+warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api")
 
 
 class GradingError(Exception):
