@@ -16,11 +16,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from autograder.nbgrader_course import Course, StepResult
-from autograder.sandbox import Limits, grading_slot, kill_uid
+from autograder.sandbox import Limits, kill_uid
+from autograder.sandbox_host import kernel_host
 
 TEMPLATE_DB = "gradebook.db"
 
@@ -56,9 +58,7 @@ def grade_task(task: GradingTask) -> GradingResult:
     work = Path(tempfile.mkdtemp(prefix=f"tadrib-grade-{task.student_id}-"))
     try:
         course = _private_course(task, work)
-        result, killed = _autograde(course, task)
-        files = _collect(course.autograded_dir(task.student_id, task.module_id)) if result.success \
-            else {}
+        result, killed, files = _autograde(course, task)
         message = _graded(files) if result.success else _failure(result, killed, task.limits)
         return GradingResult(task, result.success, message, files, time.monotonic() - started,
                              _peak_rss())
@@ -79,16 +79,49 @@ def _private_course(task: GradingTask, work: Path) -> Course:
                   cell_timeout=task.cell_timeout, worker=True)
 
 
-def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool]:
+def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool, dict[str, bytes]]:
     notebooks = max(1, len(list(Path(task.submission).glob("*.ipynb"))))
     wall = task.limits.wall_seconds * notebooks
+    _keep_written_notebooks()
+    _WRITTEN.files = {}
     if not task.sandbox:
-        return _with_watchdog(lambda: course.autograde(task.module_id, task.student_id, force=True),
-                              wall, _kill_children)
-    with grading_slot() as uid:
-        sandboxed = course.sandboxed(uid, task.limits)
-        return _with_watchdog(lambda: sandboxed.autograde(task.module_id, task.student_id, force=True),
-                              wall, lambda: kill_uid(uid))
+        result, killed = _with_watchdog(
+            lambda: course.autograde(task.module_id, task.student_id, force=True), wall,
+            _kill_children)
+        return result, killed, _collect(course, task) if result.success else {}
+    with kernel_host(task.limits) as host, host.stage() as stage:
+        # nbgrader writes the autograded copy through this link into the stage, the one part of
+        # the private course that the kernels see
+        (course.root / "autograded").mkdir(exist_ok=True)
+        (course.root / "autograded" / task.student_id).symlink_to(stage, target_is_directory=True)
+        sandboxed = course.sandboxed(host.uid, task.limits)
+        result, killed = _with_watchdog(
+            lambda: sandboxed.autograde(task.module_id, task.student_id, force=True), wall,
+            lambda: kill_uid(host.uid))
+        return result, killed, _collect(course, task) if result.success else {}
+
+
+_WRITTEN = threading.local()
+"""The notebooks nbgrader wrote in this thread's current grading, as it wrote them."""
+
+
+def _keep_written_notebooks() -> None:
+    """Keep each autograded notebook as nbgrader writes it. The kernel of a later notebook of the
+    same submission runs in the same folder and could rewrite an earlier one's outputs on disk;
+    the grades are read from the copy kept here, not from the disk."""
+    from nbgrader.converters.autograde import Autograde
+
+    if getattr(Autograde, "_tadrib_keeps_written", False):
+        return
+    write = Autograde.write_single_notebook
+
+    def keep(self: Autograde, output: str, resources: Any) -> None:
+        name = resources["unique_key"] + resources.get("output_extension", ".ipynb")
+        getattr(_WRITTEN, "files", {})[name] = output.encode("utf-8")
+        write(self, output, resources)
+
+    Autograde.write_single_notebook = keep
+    Autograde._tadrib_keeps_written = True
 
 
 def _with_watchdog(run: object, seconds: float, kill: object) -> tuple[StepResult, bool]:
@@ -124,9 +157,12 @@ def _graded(files: dict[str, bytes]) -> str:
     return "graded" if not findings else "flagged for review: " + "; ".join(findings)
 
 
-def _collect(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+def _collect(course: Course, task: GradingTask) -> dict[str, bytes]:
+    folder = course.autograded_dir(task.student_id, task.module_id)
+    files = {p.relative_to(folder).as_posix(): p.read_bytes()
+             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    files.update(getattr(_WRITTEN, "files", {}))
+    return files
 
 
 def _failure(result: StepResult, killed: bool, limits: Limits) -> str:

@@ -2,33 +2,35 @@
 
 What the kernel of one submission gets:
 
-* its own working directory (the submission being graded), read-write, and a private ``/tmp``;
+* its own working directory (the submission being graded), read-write, and a ``/tmp`` emptied
+  before and after it;
 * the system, the Python installation, the virtual environment and the ``autograder`` package,
   read-only — nothing else of the machine: no ``source/``, no other submission, no gradebook, no
   roster, no workspace;
-* no network (a new, empty network namespace), its own PID namespace (every process it starts dies
-  with it), a minimal environment (no inherited secrets);
-* an unprivileged uid of its own (one per grading slot, so per-uid limits are per submission), with
+* no network (a new, empty network namespace), a PID namespace whose every other process is killed
+  when its notebook ends, a minimal environment (no inherited secrets);
+* an unprivileged uid of its own (one per grading slot, held by one grading worker at a time:
+  :mod:`autograder.sandbox_host`, so per-uid limits are per submission), with
   ``setpriv --no-new-privs`` and resource limits: address space (memory), CPU seconds, processes,
   file size, open files. Wall time per notebook is enforced by the grader (see grading workers).
+
+The kernels of a slot are forked from one launcher per slot (:mod:`autograder.sandbox_zygote`),
+started once under :func:`bwrap_command`; docs/grading.md says why that is as safe as a new
+sandbox per kernel.
 
 Tools: bubblewrap (``apt-get install bubblewrap``), util-linux ``setpriv`` and ``prlimit``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
 
 import psutil
 
@@ -119,28 +121,6 @@ def kernel_environment(home: Path) -> dict[str, str]:
         if key in os.environ:
             env[key] = os.environ[key]
     return env
-
-
-@contextmanager
-def grading_slot() -> Iterator[int]:
-    """An unprivileged uid of this machine's own, held for the duration of one grading."""
-    SLOT_LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-    for slot in range(SLOT_COUNT):
-        uid = SLOT_UID_BASE + slot
-        handle: IO[str] = (SLOT_LOCK_DIR / f"{uid}.lock").open("w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        try:
-            kill_uid(uid)
-            yield uid
-        finally:
-            kill_uid(uid)
-            handle.close()
-        return
-    raise SandboxError(f"all {SLOT_COUNT} grading slots of this machine are busy; use fewer workers.")
 
 
 def kill_uid(uid: int) -> int:

@@ -6,6 +6,7 @@ succeeds it defines a correct ``somme`` (and scores), if it is blocked nothing i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -65,7 +66,8 @@ def scores(course: Course) -> dict[str, float]:
 
 def run(mini: Path, workspace: Path, **options: object) -> dict[str, SubmissionStatus]:
     options.setdefault("limits", FAST)
-    return {s.student_id: s for s in grade(MODULE, root=mini, workspace=workspace, workers=2,
+    options.setdefault("workers", 2)
+    return {s.student_id: s for s in grade(MODULE, root=mini, workspace=workspace,
                                            **options)}  # type: ignore[arg-type]
 
 
@@ -167,6 +169,10 @@ ATTACKS = {
     "read-other-submission": "open({other!r}).read()\n" + CORRECT,
     "network": "import socket\nsocket.create_connection(('127.0.0.1', 5432), timeout=3)\n" + CORRECT,
     "list-workspace": "import os\nassert os.listdir({workspace!r})\n" + CORRECT,
+    # the slot's kernel launcher, which every later kernel of the slot is forked from
+    "ptrace-launcher": "import ctypes, os\n"
+                       "assert ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0) == 0\n" + CORRECT,
+    "read-launcher": "import os\nopen('/proc/%d/environ' % os.getppid(), 'rb').read()\n" + CORRECT,
 }
 
 
@@ -202,6 +208,63 @@ def test_background_process_is_gone_after_grading(course: tuple[Path, Path, Cour
     # only the planted process is looked for: other tests may be grading in the slots right now
     leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == planted]
     assert leftovers == []
+
+
+@NEEDS_SANDBOX
+def test_next_trainee_inherits_nothing_from_the_slot(course: tuple[Path, Path, Course]) -> None:
+    """Kernels of one worker are forked from the same launcher, one trainee after another: does
+    anything the first one leaves behind (an IPython startup file in /tmp, files in /dev/shm, a
+    process waiting for the next kernel, a killed launcher) reach the next one?"""
+    mini, workspace, c = course
+    planted = ("import os, pathlib, subprocess\n"
+               "startup = pathlib.Path('/tmp/ipython/profile_default/startup')\n"
+               "startup.mkdir(parents=True, exist_ok=True)\n"
+               "(startup / '00-cadeau.py').write_text('def somme(xs):\\n    return sum(xs)\\n')\n"
+               "try:\n    pathlib.Path('/dev/shm/cadeau').write_text('x')\n"
+               "except OSError:\n    pass\n"
+               "subprocess.Popen(['sleep', '617.5'], start_new_session=True)\n")
+    hand_in(c, mini, "a-plante", planted + CORRECT)
+    hand_in(c, mini, "b-vide", "pass\n")  # next, same worker, defines no somme: must score 0
+    hand_in(c, mini, "c-tue", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + CORRECT)
+    hand_in(c, mini, "d-honnete", CORRECT)  # after its launcher was killed: a new one
+    hand_in(c, mini, "e-vide", "pass\n")
+    statuses = run(mini, workspace, workers=1)
+    # killing the launcher ends its sandbox, its own kernel included: a clear status, no grade
+    assert not statuses["c-tue"].ok and "kernel died" in statuses["c-tue"].message
+    assert [s for s in statuses.values() if not s.ok and s.student_id != "c-tue"] == []
+    assert {k: v for k, v in scores(c).items() if k != "c-tue"} == {
+        "a-plante": 2.0, "b-vide": 0.0, "d-honnete": 2.0, "e-vide": 0.0}
+    assert [p.pid for p in psutil.process_iter(["cmdline"])
+            if p.info["cmdline"] == ["sleep", "617.5"]] == []
+
+
+@NEEDS_SANDBOX
+def test_later_notebook_cannot_rewrite_an_earlier_one(mini: Path, tmp_path: Path) -> None:
+    """The second notebook's kernel runs where nbgrader wrote the first one's executed copy: does
+    rewriting it (errors removed from its outputs) change the first notebook's grade?"""
+    module = mini / "courses/mini-track" / MODULE
+    shutil.copy(module / "sommes.ipynb", module / "sommes2.ipynb")
+    workspace = tmp_path / "ws"
+    release(root=mini, workspace=workspace)
+    ws = Workspace.open(root=mini, workspace=workspace)
+    c = ws.course(ws.modules(MODULE)[0][0])
+    rewrite = ("import json\n"
+               "nb = json.load(open('sommes.ipynb'))\n"
+               "for cell in nb['cells']:\n"
+               "    cell['outputs'] = [o for o in cell.get('outputs', []) if o['output_type'] != 'error']\n"
+               "json.dump(nb, open('sommes.ipynb', 'w'))\n")
+    folder = hand_in(c, mini, "reecrit")  # sommes.ipynb left blank: its tests fail
+    second = nbs.read(c.release_dir(MODULE) / "sommes2.ipynb")
+    source = nbs.read(module / "sommes2.ipynb")
+    second = nbs.fill_answers(second, source, [])
+    next(cell for cell in second.cells if nbs.grade_id(cell) == "q1-somme").source = rewrite + CORRECT
+    nbformat.write(second, folder / "sommes2.ipynb")
+    statuses = run(mini, workspace)
+    assert statuses["reecrit"].ok, statuses["reecrit"]
+    assert scores(c) == {"reecrit": 2.0}  # the second notebook's own q1 points, nothing more
+    on_disk = json.loads((c.autograded_dir("reecrit", MODULE) / "sommes.ipynb").read_text())
+    assert any(o["output_type"] == "error" for cell in on_disk["cells"]
+               for o in cell.get("outputs", []))
 
 
 BAD_INPUTS = {
