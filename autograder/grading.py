@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from autograder.catalogue import Module
-from autograder.grading_worker import GradingResult, GradingTask, grade_task
+from autograder.grading_worker import GradingResult, GradingTask, die_with_parent, grade_task
 from autograder.nbgrader_course import Course, StepResult
 from autograder.sandbox import Limits, check_available
 from autograder.workspace import Workspace, require_released
@@ -179,7 +179,8 @@ def _executor(workers: int | None, scheduler: str | None) -> Iterator[Runner]:
             yield run_dask
         return
     count = max(1, workers or os.cpu_count() or 1)
-    with ProcessPoolExecutor(count, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         def run_local(tasks: list[GradingTask]) -> Iterator[GradingResult]:
             for future in as_completed([pool.submit(grade_task, t) for t in tasks]):
                 yield future.result()

@@ -52,6 +52,19 @@ class GradingResult:
     peak_rss_bytes: int
 
 
+def die_with_parent(parent: int) -> None:
+    """A local pool worker's initializer: killed with the grading run (``kill -9`` included), so
+    an interrupted run leaves no worker holding a sandbox slot; its sandbox dies with it."""
+    import ctypes
+    import os
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the run died before the line above
+        os._exit(1)
+
+
 def grade_task(task: GradingTask) -> GradingResult:
     """Autograde one submission in a private course; never raises, always returns a result."""
     started = time.monotonic()

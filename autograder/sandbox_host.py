@@ -240,6 +240,8 @@ def _take_slot() -> tuple[int, IO[str]]:
             handle.close()
             continue
         kill_uid(uid)  # leftovers of a worker that was killed
+        for stale in Path(tempfile.gettempdir()).glob(f"tadrib-slot-{uid}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         return uid, handle
     raise SandboxError(f"all {SLOT_COUNT} grading slots of this machine are busy; use fewer workers.")
 

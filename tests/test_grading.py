@@ -134,8 +134,12 @@ def test_killed_run_is_resumed(course: tuple[Path, Path, Course], tmp_path: Path
     deadline = time.monotonic() + 120
     while not results.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
+    workers = psutil.Process(child.pid).children(recursive=True)
     child.kill()  # kill -9 while the others are still being graded
     child.wait()
+    # its pool worker, holding a sandbox slot, and the worker's sandbox die with it
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert alive == []
     statuses = run(mini, workspace)
     assert all(s.ok for s in statuses.values())
     assert any(s.message == "unchanged, kept" for s in statuses.values())
