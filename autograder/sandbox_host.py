@@ -41,6 +41,10 @@ from autograder.sandbox import (
     kill_uid,
 )
 
+KERNELS_PER_LAUNCHER = 1000
+"""A launcher is replaced after this many kernels: it spends a few milliseconds of its own CPU on
+each, and the slot's CPU limit (RLIMIT_CPU) counts them, as it counts a long-lived Dask worker's."""
+
 
 class HostGone(SandboxError):
     """The slot's kernel launcher is no longer running (killed by the watchdog or by a kernel)."""
@@ -69,6 +73,7 @@ class KernelHost:
             raise SandboxError(f"the sandbox's kernel launcher (slot uid {self.uid}) did not start: "
                                f"{answer.get('error')} (its own messages are printed above).")
         self.dead = False
+        self.kernels = 0
 
     # -- requests to the launcher ---------------------------------------------------------------
 
@@ -95,6 +100,7 @@ class KernelHost:
 
     def spawn(self, cwd: Path, env: dict[str, str], argv: list[str]) -> ForkedKernel:
         answer = self.request("spawn", cwd=str(cwd), env=env, argv=argv)
+        self.kernels += 1
         return ForkedKernel(self, int(answer["pid"]))
 
     def sweep(self) -> None:
@@ -203,7 +209,7 @@ def kernel_host(limits: Limits) -> Iterator[KernelHost]:
     try:
         yield host
     finally:
-        if host.alive():
+        if host.alive() and host.kernels < KERNELS_PER_LAUNCHER:
             with _POOL_LOCK:
                 _IDLE.append(host)
         else:

@@ -271,6 +271,31 @@ def test_later_notebook_cannot_rewrite_an_earlier_one(mini: Path, tmp_path: Path
                for o in cell.get("outputs", []))
 
 
+@NEEDS_SANDBOX
+def test_launcher_is_replaced_after_its_quota_of_kernels(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """Is a slot's launcher, whose own CPU time counts against the slot's limit, replaced by a new
+    one after its quota of kernels, and kept until then?"""
+    from autograder import sandbox_host
+
+    monkeypatch.setattr(sandbox_host, "KERNELS_PER_LAUNCHER", 2)
+
+    def one_kernel() -> tuple[int, int]:
+        with sandbox_host.kernel_host(FAST) as host:
+            kernel = host.spawn(host.folder, {"PATH": "/usr/bin:/bin"}, ["--version"])
+            assert kernel.wait(timeout=60) == 0  # ipykernel printed its version and exited
+            host.sweep()
+            return id(host), host._process.pid
+
+    try:
+        first, second, third = one_kernel(), one_kernel(), one_kernel()
+    finally:
+        sandbox_host.close_all()
+    assert first == second  # the same launcher for its first two kernels
+    assert third[1] != first[1]  # then a new one
+    assert not psutil.pid_exists(first[1])  # and the old one is gone
+
+
 BAD_INPUTS = {
     "not-json": lambda folder: (folder / "sommes.ipynb").write_text("{ceci n'est pas du JSON"),
     "empty-file": lambda folder: (folder / "sommes.ipynb").write_text(""),
