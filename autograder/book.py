@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from autograder.book_pages import Hub, StudentNotebook, module_page, programme_list, syllabus, toc
+from autograder.book_pages import Hub, StudentNotebook, module_page, nav_title, programme_list, syllabus, toc
 from autograder.catalogue import Module, Programme
 from autograder.leaks import find_leaks, public_text, secrets_of, workspace_secrets
 from autograder.nbgrader_course import CODE_STUB, TEXT_STUB, GradingError
@@ -117,13 +117,13 @@ def book_sources(ws: Workspace, hub: Hub) -> Sources:
     _home(sources, ws.catalogue.programmes, hub, authored / HOME)
     config = yaml.safe_load(sources.files["_config.yml"]) or {}
     sources.files["_config.yml"] = _yaml(merge(config, ENFORCED_CONFIG))
-    stems: dict[str, list[str]] = {}
+    pages: dict[str, list[tuple[str, str]]] = {}
     for programme in ws.catalogue.programmes:
         sources.add_text(f"{programme.id}/index.md", syllabus(programme),
                          f"generated from {programme.folder.name}/ of the catalogue")
         for module in programme.modules:
-            stems[module.id] = _module_files(ws, programme, module, hub, sources)
-    sources.files["_toc.yml"] = _yaml(toc(ws.catalogue.programmes, stems))
+            pages[module.id] = _module_files(ws, programme, module, hub, sources)
+    sources.files["_toc.yml"] = _yaml(toc(ws.catalogue.programmes, pages))
     return sources
 
 
@@ -137,7 +137,9 @@ def _home(sources: Sources, programmes: tuple[Programme, ...], hub: Hub, path: P
 
 
 def _module_files(ws: Workspace, programme: Programme, module: Module, hub: Hub,
-                  sources: Sources) -> list[str]:
+                  sources: Sources) -> list[tuple[str, str]]:
+    """The module's page, notebooks and data in ``sources``; its notebooks' stems and titles in
+    the sidebar."""
     folder = f"{programme.id}/{module.id}"
     released = released_notebooks(ws.course(programme), module)
     notebooks = []
@@ -157,7 +159,7 @@ def _module_files(ws: Workspace, programme: Programme, module: Module, hub: Hub,
     sources.notes += [f"{module.folder / name}: its first cell states no « Objectifs » (a line "
                       "starting with **Objectifs** and a list); the module page shows none."
                       for name in missing]
-    return [p.stem for p in released]
+    return [(nb.stem, nav_title(nb, len(notebooks))) for nb in notebooks]
 
 
 def merge(base: Mapping[str, Any], enforced: Mapping[str, Any]) -> dict[str, Any]:

@@ -174,14 +174,25 @@ def _work_section(programme: Programme, module: Module, notebooks: list[StudentN
     return lines
 
 
-def toc(programmes: tuple[Programme, ...], notebooks: dict[str, list[str]]) -> dict[str, object]:
+def nav_title(notebook: StudentNotebook, count: int) -> str:
+    """A notebook's title in the sidebar, below its module's: « Carnet » for a module's only
+    notebook (its own heading repeats the module's title, or names the bootcamp), else its part."""
+    return "Carnet" if count == 1 else part_title(notebook)
+
+
+def toc(programmes: tuple[Programme, ...],
+        notebooks: dict[str, list[tuple[str, str]]]) -> dict[str, object]:
     """The Jupyter Book table of contents: one part per programme, a chapter per syllabus, its
-    modules as sections, each module's notebooks below it (``notebooks`` maps module id → stems)."""
+    modules as sections, each module's notebooks below it (``notebooks`` maps module id → stems
+    and sidebar titles)."""
     parts = []
     for p in programmes:
         sections = [{"file": f"{p.id}/{m.id}/index",
-                     "sections": [{"file": f"{p.id}/{m.id}/{stem}"} for stem in notebooks[m.id]]}
+                     "sections": [{"file": f"{p.id}/{m.id}/{stem}", "title": title}
+                                  for stem, title in notebooks[m.id]]}
                     for m in p.modules]
+        # the part's caption already names the programme: its page is "Syllabus" in the sidebar
         parts.append({"caption": p.title,
-                      "chapters": [{"file": f"{p.id}/index", "sections": sections}]})
+                      "chapters": [{"file": f"{p.id}/index", "title": "Syllabus",
+                                    "sections": sections}]})
     return {"format": "jb-book", "root": "intro", "parts": parts}

@@ -40,6 +40,12 @@ def test_toc_is_the_catalogue(built_book: BuiltBook) -> None:
             for notebook in module.notebooks:
                 assert (built_book.html / programme.id / module.id / f"{notebook.stem}.html").is_file()
     assert "Bootcamp livre (fixture de test)" in [p["caption"] for p in toc["parts"]]
+    nav = re.search(r'<nav class="[^"]*bd-docs-nav.*?</nav>', _page(built_book, "intro.html"), re.S)
+    assert nav is not None
+    for programme in catalogue.programmes:  # named once in the sidebar: the part's caption
+        assert nav.group(0).count(programme.title) == 1, programme.title
+        for module in programme.modules:  # its page, not again for its only notebook
+            assert nav.group(0).count(module.title) == 1, module.title
 
 
 def test_home_and_syllabus_pages_are_french(built_book: BuiltBook) -> None:
