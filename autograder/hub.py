@@ -297,6 +297,8 @@ def _write_jupyter_config(folder: Path, common: object, titles: dict[str, str], 
     for section, values in common.items():  # type: ignore[attr-defined]
         lines += [f"c.{section}.{key} = {value!r}" for key, value in values.items()]
     lines.append(f"c.NbGrader.course_titles = {titles!r}")
+    if not trainee:  # formgrader's service: its autograde button would run student code unsandboxed
+        lines.append("c.Execute.kernel_manager_class = 'autograder.sandbox_kernel.NoSandboxHere'")
     if trainee:
         lines.append("c.Authenticator.plugin_class = 'nbgrader.auth.JupyterHubAuthPlugin'")
         # the trainee's hub name is their pseudonym, their nbgrader student id and the name of

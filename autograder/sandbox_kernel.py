@@ -118,3 +118,20 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._kernel_dir is not None:
             shutil.rmtree(self._kernel_dir, ignore_errors=True)
             self._kernel_dir = None
+
+
+class NoSandboxHere(AsyncKernelManager):
+    """The kernel manager of formgrader's own buttons on the hub: it starts no kernel.
+
+    formgrader's "autograde" runs nbgrader in the formgrader's process, as the course's account,
+    which reads the solutions and writes the gradebook: student code would run with those rights.
+    Grading happens with ``tadrib grade``, in the sandbox; formgrader then shows its grades."""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        raise SandboxError(FORMGRADER_REFUSAL)
+
+
+FORMGRADER_REFUSAL = (
+    "formgrader's autograde is switched off on this hub: it would run the trainees' code without "
+    "the sandbox, as the course's account, which can read the solutions and write the gradebook. "
+    "Grade with `sudo tadrib grade MODULE` on the hub's machine; the grades then appear here.")

@@ -296,6 +296,37 @@ def test_launcher_is_replaced_after_its_quota_of_kernels(monkeypatch: pytest.Mon
     assert not psutil.pid_exists(first[1])  # and the old one is gone
 
 
+@NEEDS_SANDBOX
+def test_formgrader_autograde_button_refuses_on_the_hub(course: tuple[Path, Path, Course],
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """formgrader's own autograde runs nbgrader as the course's account, outside the sandbox: with
+    the hub's formgrader settings, does it refuse and say how to grade, without running the
+    trainee's code?"""
+    from nbgrader.apps import NbGrader
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.hub import _write_jupyter_config
+    from autograder.sandbox_kernel import FORMGRADER_REFUSAL
+
+    mini, _, c = course
+    ran = tmp_path / "le-code-a-tourne"
+    hand_in(c, mini, "a", f"open({str(ran)!r}, 'w').close()\n" + CORRECT)
+    _write_jupyter_config(tmp_path / "grader", {}, {}, trainee=False)
+    # what the formgrader service of the hub has: that folder on JUPYTER_CONFIG_PATH, the course
+    # as its working directory; its API is built as nbgrader's formgrader builds it
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path / "grader"))
+    monkeypatch.chdir(c.root)
+    app = NbGrader()
+    app.load_config_file()
+    result = NbGraderAPI(CourseDirectory(parent=app), parent=app).autograde(MODULE, "a")
+    assert not result["success"]
+    assert FORMGRADER_REFUSAL[:60] in result["error"] + result["log"]
+    assert not ran.exists()
+    assert scores(c).get("a", 0.0) == 0.0
+
+
 BAD_INPUTS = {
     "not-json": lambda folder: (folder / "sommes.ipynb").write_text("{ceci n'est pas du JSON"),
     "empty-file": lambda folder: (folder / "sommes.ipynb").write_text(""),
