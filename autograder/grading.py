@@ -42,6 +42,7 @@ class SubmissionStatus:
     message: str
     seconds: float = 0.0
     peak_rss_bytes: int = 0
+    kernel_peak_rss_bytes: int = 0
 
 
 Progress = Callable[[SubmissionStatus], None]
@@ -137,7 +138,7 @@ def record(course: Course, table: ResultsTable, result: GradingResult) -> Submis
             ok, message = False, f"could not record the grades: {type(error).__name__}: {error}"
     table.put(task.student_id, task.fingerprint if ok else "", ok, message, result.seconds)
     return SubmissionStatus(task.student_id, task.module_id, ok, message, result.seconds,
-                            result.peak_rss_bytes)
+                            result.peak_rss_bytes, result.kernel_peak_rss_bytes)
 
 
 class ResultsTable:

@@ -50,6 +50,9 @@ class GradingResult:
     files: dict[str, bytes]
     seconds: float
     peak_rss_bytes: int
+    """The worker's own peak resident memory (with its unsandboxed kernels)."""
+    kernel_peak_rss_bytes: int = 0
+    """The peak resident memory of the sandbox's launcher and of its largest kernel so far."""
 
 
 def die_with_parent(parent: int) -> None:
@@ -71,10 +74,10 @@ def grade_task(task: GradingTask) -> GradingResult:
     work = Path(tempfile.mkdtemp(prefix=f"tadrib-grade-{task.student_id}-"))
     try:
         course = _private_course(task, work)
-        result, killed, files = _autograde(course, task)
+        result, killed, files, sandbox_rss = _autograde(course, task)
         message = _graded(files) if result.success else _failure(result, killed, task.limits)
         return GradingResult(task, result.success, message, files, time.monotonic() - started,
-                             _peak_rss())
+                             _peak_rss(), sandbox_rss)
     except Exception as error:  # a worker reports, it never takes the run down
         return GradingResult(task, False, f"grading failed: {type(error).__name__}: {error}", {},
                              time.monotonic() - started, _peak_rss())
@@ -92,7 +95,11 @@ def _private_course(task: GradingTask, work: Path) -> Course:
                   cell_timeout=task.cell_timeout, worker=True)
 
 
-def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool, dict[str, bytes]]:
+def _autograde(course: Course,
+               task: GradingTask) -> tuple[StepResult, bool, dict[str, bytes], int]:
+    """nbgrader's autograde of the task's submission: its outcome, whether the watchdog stopped
+    it, the autograded files, and the peak memory of the sandbox's processes (0 unsandboxed: the
+    kernels are then the worker's own children)."""
     notebooks = max(1, len(list(Path(task.submission).glob("*.ipynb"))))
     wall = task.limits.wall_seconds * notebooks
     _keep_written_notebooks()
@@ -101,7 +108,7 @@ def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool, dic
         result, killed = _with_watchdog(
             lambda: course.autograde(task.module_id, task.student_id, force=True), wall,
             _kill_children)
-        return result, killed, _collect(course, task) if result.success else {}
+        return result, killed, _collect(course, task) if result.success else {}, 0
     with kernel_host(task.limits) as host, host.stage() as stage:
         # nbgrader writes the autograded copy through this link into the stage, the one part of
         # the private course that the kernels see
@@ -111,7 +118,8 @@ def _autograde(course: Course, task: GradingTask) -> tuple[StepResult, bool, dic
         result, killed = _with_watchdog(
             lambda: sandboxed.autograde(task.module_id, task.student_id, force=True), wall,
             lambda: kill_uid(host.uid))
-        return result, killed, _collect(course, task) if result.success else {}
+        return (result, killed, _collect(course, task) if result.success else {},
+                host.peak_rss())
 
 
 _WRITTEN = threading.local()

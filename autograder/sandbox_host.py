@@ -114,6 +114,14 @@ class KernelHost:
             self.dead = True
             kill_uid(self.uid)
 
+    def peak_rss(self) -> int:
+        """The peak resident memory of the launcher and of its largest kernel so far, in bytes."""
+        try:
+            usage = self.request("usage")
+        except HostGone:
+            return 0
+        return max(int(usage["self"]), int(usage["kernels"]))
+
     def alive(self) -> bool:
         return not self.dead and self._process.poll() is None
 

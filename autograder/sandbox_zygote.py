@@ -10,6 +10,7 @@ JSON line on its stdout:
   ipykernel_launcher`` would; the answer is its pid (inside the sandbox's PID namespace);
 * ``poll`` (``pid``): its exit status, or null while it runs;
 * ``signal`` (``pid``, ``signum``): to the kernel's process group;
+* ``usage``: the peak resident memory of the launcher and of the largest kernel it has run;
 * ``sweep``: SIGKILL to every other process of the sandbox until none is left, then ``/tmp``,
   ``/dev/shm`` and System V IPC emptied, so nothing of one submission reaches the next; the answer
   says how many processes are left (0, or the host kills the whole slot).
@@ -28,6 +29,7 @@ import ctypes
 import importlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -75,6 +77,10 @@ def main() -> None:
             _answer(control_out, {"sent": _signal(request["pid"], request["signum"])})
         elif op == "sweep":
             _answer(control_out, {"left": _sweep(keep=home)})
+        elif op == "usage":  # the largest resident size of this launcher and of its kernels
+            _answer(control_out, {"self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                                  "kernels": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                                  * 1024})
         else:
             _answer(control_out, {"error": f"unknown request {op!r}"})
     _sweep(keep=home)

@@ -9,7 +9,7 @@ its workers and the sandbox on. Scores must be identical. Printed: both throughp
 ours against the floor (starting a fresh kernel per notebook and executing it, nothing else, over the
 same number of cores: what any grader pays that starts a new interpreter per notebook, as stock
 nbgrader does; tadrib's kernels are forked from a launcher that imported them once, so it can go
-under it), and the peak memory of a worker. The last line is `speedup: <ratio>`.
+under it), and the peak memory of a worker and of its sandbox. The last line is `speedup: <ratio>`.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main() -> None:
             sys.exit(f"scores differ: stock {scores(stock_course)} vs tadrib {scores(ours_course)}")
         n = args.submissions
         peak = max(s.peak_rss_bytes for s in statuses) / 1024**2
+        kernel = max(s.kernel_peak_rss_bytes for s in statuses) / 1024**2
         notebooks = len(list(ours_course.release_dir(args.module).glob("*.ipynb")))
         print(f"submissions: {n} of {args.module} ({notebooks} notebooks each)")
         print(f"stock nbgrader autograde: {stock_s:.1f} s ({n / stock_s:.2f} submissions/s)")
@@ -111,7 +112,9 @@ def main() -> None:
         print(f"floor (a fresh kernel per notebook + execution only, over {args.workers} cores): "
               f"{floor_s:.1f} s; tadrib takes {ours_s / floor_s:.2f}x the floor's time "
               "(its kernels are forked, pre-imported)")
-        print(f"peak memory of a worker: {peak:.0f} MiB")
+        print(f"peak memory of a worker: {peak:.0f} MiB; of its sandbox's largest process "
+              f"(launcher or kernel, resident, pages shared with the launcher included): "
+              f"{kernel:.0f} MiB")
         print("scores identical: yes")
         print(f"speedup: {stock_s / ours_s:.2f}")
     finally:

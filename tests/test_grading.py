@@ -195,6 +195,8 @@ def test_attacks_are_blocked(course: tuple[Path, Path, Course]) -> None:
     assert all(s.ok for s in statuses.values()), statuses
     graded = scores(c)
     assert graded["honest"] == 2.0
+    # the memory of the sandbox's processes is reported too (a kernel holds tens of MiB)
+    assert statuses["honest"].kernel_peak_rss_bytes > 20 * 1024**2
     for name in ATTACKS:
         assert graded[name] == 0.0, f"attack {name} was not blocked"
 
