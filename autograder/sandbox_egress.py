@@ -47,8 +47,9 @@ def model_bridge(folder: Path) -> ModelBridge | None:
         return None
     port = url.port or (443 if url.scheme == "https" else 80)
     socket = folder / "model.sock"
-    process = subprocess.Popen(
-        ["socat", f"UNIX-LISTEN:{socket},fork,mode=666,unlink-early", f"TCP:{url.hostname}:{port}"],
+    process = subprocess.Popen(  # killed with the grading worker that started it, kill -9 included
+        ["setpriv", "--pdeathsig", "KILL", "--",
+         "socat", f"UNIX-LISTEN:{socket},fork,mode=666,unlink-early", f"TCP:{url.hostname}:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     environment = {ENVIRONMENT["mode"]: settings.mode, ENVIRONMENT["server_url"]: settings.server_url,
                    UDS_ENV: str(socket)}
