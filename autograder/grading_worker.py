@@ -114,7 +114,7 @@ def _autograde(course: Course,
         # the private course that the kernels see
         (course.root / "autograded").mkdir(exist_ok=True)
         (course.root / "autograded" / task.student_id).symlink_to(stage, target_is_directory=True)
-        sandboxed = course.sandboxed(host.uid, task.limits)
+        sandboxed = course.sandboxed(host.uid)
         result, killed = _with_watchdog(
             lambda: sandboxed.autograde(task.module_id, task.student_id, force=True), wall,
             lambda: kill_uid(host.uid))

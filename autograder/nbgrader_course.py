@@ -45,7 +45,6 @@ from traitlets.config import Config
 from autograder.catalogue import Module
 from autograder.gradebook_enrolments import course_gradebook_url
 from autograder.integrity import findings_of
-from autograder.sandbox import Limits
 
 CODE_STUB = "# VOTRE CODE ICI\nraise NotImplementedError()"
 TEXT_STUB = "VOTRE RÉPONSE ICI"
@@ -110,7 +109,7 @@ class Course:
     db_url: str | None = None
     cell_timeout: int = CELL_TIMEOUT_S
     sandbox_uid: int | None = None
-    limits: Limits | None = None
+    """The held sandbox slot whose launcher forks this course's kernels (its host has the limits)."""
     worker: bool = False
     """A grading worker's private course: tamper probe on, grades left to the one writer."""
 
@@ -140,12 +139,11 @@ class Course:
         if self.sandbox_uid is not None:
             c.Execute.kernel_manager_class = "autograder.sandbox_kernel.SandboxedKernelManager"
             c.SandboxedKernelManager.slot_uid = self.sandbox_uid
-            c.SandboxedKernelManager.limits_json = json.dumps((self.limits or Limits()).as_dict())
         return c
 
-    def sandboxed(self, uid: int, limits: Limits) -> Course:
-        """The same course, its kernels run in the sandbox as ``uid`` with ``limits``."""
-        return replace(self, sandbox_uid=uid, limits=limits)
+    def sandboxed(self, uid: int) -> Course:
+        """The same course, its kernels forked in the sandbox slot ``uid`` held by this process."""
+        return replace(self, sandbox_uid=uid)
 
     def write_config(self) -> Path:
         """Write ``nbgrader_config.py`` so that formgrader and the nbgrader CLI see the same course."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import DottedObjectName, Integer, Type, Unicode
+from traitlets import Integer, Type
 
 from autograder.sandbox import SandboxError, give_to, kernel_environment
 from autograder.sandbox_egress import ModelBridge, model_bridge
@@ -69,12 +69,9 @@ class SandboxedKernelClient(AsyncKernelClient):
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    client_class = DottedObjectName("autograder.sandbox_kernel.SandboxedKernelClient")
     client_factory = Type(klass="autograder.sandbox_kernel.SandboxedKernelClient")
-    slot_uid = Integer(0, config=True, help="Unprivileged uid the kernel runs as (a held slot).")
-    limits_json = Unicode("{}", config=True,
-                          help="Resource limits (autograder.sandbox.Limits); the slot's host "
-                               "applies those it was started with.")
+    slot_uid = Integer(0, config=True, help="The held slot (its uid) whose launcher forks the "
+                                            "kernel, with the slot's limits.")
 
     _kernel_dir: Path | None = None
     _bridge: ModelBridge | None = None
